@@ -1,0 +1,6 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// newCheckpointsCmd returns nil until the command exists.
+func newCheckpointsCmd(a *app) *cobra.Command { return nil }

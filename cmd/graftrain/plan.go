@@ -1,0 +1,6 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// newPlanCmd returns nil until the command exists.
+func newPlanCmd(a *app) *cobra.Command { return nil }
