@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, vet, staticcheck, the unit and
+# integration tests that run without TensorFlow, the type check of the
+# TensorFlow-tagged code, and the lints of scripts, Dockerfile and exporter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+gobin=$(go env GOPATH)/bin
+export PATH="$PATH:$gobin"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step gofmt
+unformatted=$(gofmt -l .)
+if [[ -n $unformatted ]]; then
+	echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
+fi
+
+step go vet
+go vet ./...
+
+step staticcheck
+staticcheck ./...
+
+step go test
+go test -count=1 ./...
+
+step "type check of TensorFlow-tagged code"
+go run ./tools/tfcheck ./...
+
+step lint
+./scripts/lint.sh
