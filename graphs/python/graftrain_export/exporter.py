@@ -42,7 +42,12 @@ def _layers(model):
 
 
 def _is_batch_norm(layer):
-    return "BatchNormalization" in [c.__name__ for c in type(layer).__mro__]
+    # TimeDistributed(BatchNorm) (matterport's mrcnn_class_bn1, mrcnn_mask_bn1,
+    # ...) counts: the wrapper carries the name, the wrapped layer the kind.
+    for candidate in (layer, getattr(layer, "layer", None)):
+        if candidate is not None and "BatchNormalization" in [c.__name__ for c in type(candidate).__mro__]:
+            return True
+    return False
 
 
 def _weight_decay_applies(v):
@@ -54,10 +59,12 @@ def _weight_decay_applies(v):
 
 def variables_manifest(model, model_name=""):
     """The variables of model in lr_multipliers order, as the manifest asset lists them."""
+    # _layers lists outer layers before the layers nested in them, so the
+    # last writer is the innermost layer (rpn_conv_shared, not rpn_model).
     owner = {}
     for layer in _layers(model):
         for w in layer.weights:
-            owner.setdefault(id(w), layer)
+            owner[id(w)] = layer
     entries = []
     for i, v in enumerate(model.weights):
         layer = owner.get(id(v))
