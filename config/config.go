@@ -26,6 +26,22 @@ type Config struct {
 	Data       Data              `mapstructure:"data"`
 	Eval       Eval              `mapstructure:"eval"`
 	Diagnose   Diagnose          `mapstructure:"diagnose"`
+
+	// sources records the layer each key came from (set by Load).
+	sources sourceMap
+}
+
+// Source returns the layer a key's value came from (its nearest ancestor's
+// when the key itself has none recorded), e.g. c.Source("train.seed").
+func (c *Config) Source(key string) Source { return c.sources.lookup(key) }
+
+// Sources returns a copy of the source of every key Load recorded.
+func (c *Config) Sources() map[string]Source {
+	out := make(map[string]Source, len(c.sources))
+	for k, s := range c.sources {
+		out[k] = s
+	}
+	return out
 }
 
 type Run struct {
@@ -89,7 +105,9 @@ type Train struct {
 }
 
 // Stage is one training stage. Layers is a preset name (heads, 3+, 4+, 5+,
-// all) or a list of group names; a YAML string is read as a one-item list.
+// all) or a list of group names; a YAML string is read as a one-item list
+// (ExpandLayers gives the groups). Steps, when positive, takes precedence
+// over Epochs. Keys of LRMultipliers and LossWeights are lower case.
 type Stage struct {
 	Name               string             `mapstructure:"name"`
 	Layers             []string           `mapstructure:"layers"`
