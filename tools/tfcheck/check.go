@@ -165,7 +165,7 @@ func (c *Checker) Check(ctx context.Context, o Options) (*Result, error) {
 			withTests = s.check(p, p.ImportPath, files, true, nil)
 		}
 		if len(p.XTestGoFiles) > 0 {
-			s.check(p, p.ImportPath+"_test", p.XTestGoFiles, true, map[string]*types.Package{p.ImportPath: withTests})
+			s.check(p, p.ImportPath+"_test", p.XTestGoFiles, true, s.testVariants(p.ImportPath, withTests, base))
 		}
 	}
 	res.Problems = s.problems
@@ -388,11 +388,59 @@ func (s *session) pkg(path string) *types.Package {
 	return p
 }
 
+// testVariants returns the import override of an external test package
+// of under: under itself is the package with its test files, and, as the
+// go command does, every dependency that imports under (directly or not)
+// is checked again against that package, so types match across them.
+func (s *session) testVariants(under string, withTests, base *types.Package) func(string) (*types.Package, bool) {
+	if withTests == base {
+		return func(path string) (*types.Package, bool) { return nil, false }
+	}
+	variants := map[string]*types.Package{under: withTests}
+	reaches := map[string]bool{}
+	var dependsOn func(path string) bool
+	dependsOn = func(path string) bool {
+		if path == under {
+			return true
+		}
+		if r, ok := reaches[path]; ok {
+			return r
+		}
+		reaches[path] = false // cycles: assume no, as go list reports them
+		lp, ok := s.pkgs[path]
+		if !ok || lp.Standard || !lp.main() {
+			return false
+		}
+		for _, imp := range lp.Imports {
+			if dependsOn(lp.resolve(imp)) {
+				reaches[path] = true
+				return true
+			}
+		}
+		return false
+	}
+	var variant func(path string) (*types.Package, bool)
+	variant = func(path string) (*types.Package, bool) {
+		if p, ok := variants[path]; ok {
+			return p, true
+		}
+		if !dependsOn(path) {
+			return nil, false
+		}
+		lp := s.pkgs[path]
+		variants[path] = types.NewPackage(path, lp.Name) // cycle guard
+		p := s.check(lp, path, append(append([]string{}, lp.GoFiles...), lp.CgoFiles...), false, variant)
+		variants[path] = p
+		return p, true
+	}
+	return variant
+}
+
 // check type-checks files of lp as package path. Bodies are checked and
 // errors kept only for the main module; dependencies are read for their
-// API. override maps import paths to packages to use instead (the package
-// under test for an external test package).
-func (s *session) check(lp *listPackage, path string, names []string, full bool, override map[string]*types.Package) *types.Package {
+// API. override, when not nil, gives the packages to use instead of the
+// plain ones (the test variants of an external test package).
+func (s *session) check(lp *listPackage, path string, names []string, full bool, override func(string) (*types.Package, bool)) *types.Package {
 	files, perrs := s.c.parse(lp.Dir, names, full)
 	if len(lp.CgoFiles) > 0 {
 		for _, f := range files {
@@ -417,10 +465,13 @@ func (s *session) check(lp *listPackage, path string, names []string, full bool,
 		IgnoreFuncBodies: !full,
 		Sizes:            types.SizesFor("gc", runtime.GOARCH),
 		Importer: importerFunc(func(imp string) (*types.Package, error) {
-			if p, ok := override[imp]; ok {
-				return p, nil
+			imp = lp.resolve(imp)
+			if override != nil {
+				if p, ok := override(imp); ok {
+					return p, nil
+				}
 			}
-			return s.pkg(lp.resolve(imp)), nil
+			return s.pkg(imp), nil
 		}),
 		Error: func(err error) {
 			if !full {

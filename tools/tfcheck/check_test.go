@@ -151,6 +151,20 @@ func TestCheck(t *testing.T) {
 			want: []string{"x_test.go:11:40: cannot use probe.Run (value of type func(dir string) ([]float32, error)) as int value"},
 		},
 		{
+			// helper imports probe, which has in-package test files: the
+			// external test sees helper rebuilt against probe's test
+			// variant, as the go command builds it, so the types agree.
+			name: "external test through a helper that imports the package",
+			files: map[string]string{
+				"probe.go":       cleanRuntime,
+				"box.go":         "package probe\n\ntype Box struct{ N int }\n",
+				"in_test.go":     "package probe\n\nfunc helperForTests() {}\n",
+				"helper/help.go": "package helper\n\nimport \"example.com/probe\"\n\ntype T struct{ F probe.Box }\n",
+				"x_test.go": "//go:build tensorflow\n\npackage probe_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/probe\"\n\t\"example.com/probe/helper\"\n)\n\n" +
+					"func TestX(t *testing.T) { var b probe.Box = helper.T{}.F; _ = b }\n",
+			},
+		},
+		{
 			name: "tests only, tagged",
 			files: map[string]string{
 				"probe.go": cleanRuntime,
