@@ -44,6 +44,8 @@ type StepInfo struct {
 	StepTime   time.Duration
 	// Val is set by the validation hook on steps it validated.
 	Val *EvalSummary
+	// COCO is set by the COCO evaluation hook on steps it evaluated.
+	COCO *COCOSummary
 }
 
 // EvalSummary is one validation pass: mean losses over the batches seen.
@@ -54,6 +56,19 @@ type EvalSummary struct {
 	TotalLoss float64
 	Batches   int
 	Duration  time.Duration
+}
+
+// COCOSummary is one COCO evaluation pass through predict on the
+// validation split.
+type COCOSummary struct {
+	Step int64
+	// Stats are the summary numbers by name: bbox_ap, bbox_ap50, ...,
+	// segm_ar_large (-1 where the images have no object of a setting, as
+	// pycocotools prints it).
+	Stats      map[string]float64
+	Images     int
+	Detections int
+	Duration   time.Duration
 }
 
 // Loop runs the steps of a plan through a Runner and hands each result to

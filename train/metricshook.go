@@ -12,10 +12,11 @@ import (
 )
 
 // MetricsFile is the hook that appends one row per step (and one per
-// validation pass) to metrics.jsonl. On start it drops rows past the
-// resumed step, so a resumed run's file reads exactly as an uninterrupted
-// run's. Rows are flushed every step; Sync makes them durable (the
-// checkpoint hook calls it before a checkpoint becomes the latest).
+// validation pass and COCO evaluation) to metrics.jsonl. On start it
+// drops rows past the resumed step, so a resumed run's file reads exactly
+// as an uninterrupted run's. Rows are flushed every step; Sync makes them
+// durable (the checkpoint hook calls it before a checkpoint becomes the
+// latest).
 type MetricsFile struct {
 	Path   string
 	DryRun bool
@@ -53,6 +54,11 @@ func (m *MetricsFile) Hook() Hook {
 			}
 			if info.Val != nil {
 				if err := m.enc.Encode(ValRow(info, m.DryRun)); err != nil {
+					return fmt.Errorf("write %s: %w", m.Path, err)
+				}
+			}
+			if info.COCO != nil {
+				if err := m.enc.Encode(COCORow(info, m.DryRun)); err != nil {
 					return fmt.Errorf("write %s: %w", m.Path, err)
 				}
 			}

@@ -121,6 +121,27 @@ func ValRow(info *StepInfo, dryRun bool) metrics.Row {
 	return r
 }
 
+// COCORow builds the metrics row of a COCO evaluation pass.
+func COCORow(info *StepInfo, dryRun bool) metrics.Row {
+	c := info.COCO
+	r := metrics.Row{
+		Kind:        metrics.KindEval,
+		Time:        time.Now().UTC().Format(time.RFC3339Nano),
+		Step:        info.Step,
+		Stage:       info.Stage.Name,
+		StageIndex:  info.StageIndex,
+		StageStep:   info.StageStep,
+		Epoch:       info.Epoch,
+		DryRun:      dryRun,
+		StepSeconds: c.Duration.Seconds(),
+		Eval:        make(map[string]float64, len(c.Stats)),
+	}
+	for k, v := range c.Stats {
+		r.Eval[k] = v
+	}
+	return r
+}
+
 // jsonFloat keeps a row encodable: JSON has no NaN or Inf, so they are
 // written as the largest float64 with the row's non_finite flag set.
 func jsonFloat(v float32) float64 {

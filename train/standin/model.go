@@ -418,11 +418,6 @@ func (m *Model) Eval(ctx context.Context, b *batch.Batch, lossWeights [5]float32
 	return out, nil
 }
 
-// Predict returns no detections: the stand-in has no detection head.
-func (m *Model) Predict(ctx context.Context, b *batch.Batch, anchors []float32) (train.Prediction, error) {
-	return train.Prediction{}, nil
-}
-
 // Close releases nothing.
 func (m *Model) Close() error { return nil }
 
