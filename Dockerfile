@@ -81,7 +81,8 @@ FROM exporter AS dev
 USER root
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc libc6-dev libturbojpeg0-dev \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && pip install --no-cache-dir pytest
 COPY --from=go /usr/local/go /usr/local/go
 COPY --from=libtensorflow /opt/libtensorflow/lib/ /usr/local/lib/
 COPY --from=libtensorflow /opt/libtensorflow/include/ /usr/local/include/
