@@ -32,6 +32,7 @@ PY
 }
 
 step graftrain version
+graftrain version | grep -q 'device:CPU:0' || { echo "smoke: graftrain version lists no TensorFlow CPU device" >&2; exit 1; }
 step graftrain-export --tiny --out "$work/tiny"
 step graftrain inspect --require-contract --verify "$work/tiny"
 step graftrain plan "$work/tiny" --config examples/shapes.yaml

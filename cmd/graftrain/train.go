@@ -135,6 +135,9 @@ func (a *app) runTrain(cmd *cobra.Command, o trainOptions) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range run.Unfed(cfg, r.OptionalInputs()) {
+		log.Warn().Msg(w)
+	}
 	opts := run.Options{
 		Config: cfg, ConfigYAML: yaml, Dir: cfg.Run.Dir, Plan: plan, Runner: r,
 		Train: trainDS, Val: valDS, Resume: true, DryRun: o.dryRun, Log: log,

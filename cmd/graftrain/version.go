@@ -27,6 +27,26 @@ type buildVersion struct {
 	HasTensorFlow bool   `json:"has_tensorflow"`
 	TensorFlow    string `json:"tensorflow,omitempty"`
 	Graft         string `json:"graft,omitempty"`
+	// Devices are what a TensorFlow session with the config's device.*
+	// settings sees (TensorFlow builds only).
+	Devices      []deviceInfo `json:"devices,omitempty"`
+	DevicesError string       `json:"devices_error,omitempty"`
+}
+
+// deviceInfo is one device as TensorFlow lists it; memory_limit_bytes is
+// -1 when TensorFlow sets none.
+type deviceInfo struct {
+	Name             string `json:"name"`
+	Type             string `json:"type"`
+	MemoryLimitBytes int64  `json:"memory_limit_bytes"`
+}
+
+func (d deviceInfo) String() string {
+	s := d.Name + " (" + d.Type
+	if d.MemoryLimitBytes >= 0 {
+		s += fmt.Sprintf(", %.1f GiB", float64(d.MemoryLimitBytes)/(1<<30))
+	}
+	return s + ")"
 }
 
 func currentVersion() buildVersion {
@@ -64,10 +84,21 @@ func newVersionCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print graftrain's version, the Go version and the TensorFlow it was built with",
+		Short: "Print graftrain's version, the Go version, the TensorFlow it was built with and the devices TensorFlow sees",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := currentVersion()
+			if v.HasTensorFlow {
+				// The device settings come from the config, as train uses
+				// them; a config that does not load still gets a version.
+				cfg, err := a.loadConfig(cmd)
+				if err == nil {
+					v.Devices, err = tensorflowDevices(cfg.Device)
+				}
+				if err != nil {
+					v.DevicesError = err.Error()
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(a.out)
 				enc.SetIndent("", "  ")
@@ -88,8 +119,23 @@ func newVersionCmd(a *app) *cobra.Command {
 					tf += " (graft " + v.Graft + ")"
 				}
 			}
-			_, err := fmt.Fprintf(a.out, "graftrain  %s%s\ngo         %s %s\ntensorflow %s\n", v.Version, rev, v.Go, v.Platform, tf)
-			return err
+			if _, err := fmt.Fprintf(a.out, "graftrain  %s%s\ngo         %s %s\ntensorflow %s\n", v.Version, rev, v.Go, v.Platform, tf); err != nil {
+				return err
+			}
+			for i, d := range v.Devices {
+				label := "          "
+				if i == 0 {
+					label = "devices   "
+				}
+				if _, err := fmt.Fprintf(a.out, "%s %s\n", label, d); err != nil {
+					return err
+				}
+			}
+			if v.DevicesError != "" {
+				_, err := fmt.Fprintf(a.out, "devices    unavailable: %s\n", v.DevicesError)
+				return err
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")

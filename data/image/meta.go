@@ -25,20 +25,34 @@ func ComposeMeta(dst []float32, id int, g Geometry, active []bool) {
 // Mold is mold_image: each pixel minus the mean pixel in float64, stored as
 // float32, into dst (H×W×3).
 func Mold(dst []float32, img *RGB, mean [3]float64) {
+	t := moldTable(mean)
 	src := img.Pix
 	dst = dst[:len(src)]
 	for i := 0; i+2 < len(src); i += 3 {
-		d := dst[i : i+3]
-		s := src[i : i+3]
-		d[0] = float32(float64(s[0]) - mean[0])
-		d[1] = float32(float64(s[1]) - mean[1])
-		d[2] = float32(float64(s[2]) - mean[2])
+		d := dst[i : i+3 : i+3]
+		s := src[i : i+3 : i+3]
+		d[0] = t[0][s[0]]
+		d[1] = t[1][s[1]]
+		d[2] = t[2][s[2]]
 	}
+}
+
+// moldTable holds float32(v - mean[c]) for every channel c and byte v: the
+// same values the per-pixel float64 subtraction gives, looked up.
+func moldTable(mean [3]float64) *[3][256]float32 {
+	var t [3][256]float32
+	for c := range t {
+		for v := range t[c] {
+			t[c][v] = float32(float64(v) - mean[c])
+		}
+	}
+	return &t
 }
 
 // MoldFlipped is Mold of the left-right mirror of img (np.fliplr then
 // mold_image) without flipping img itself.
 func MoldFlipped(dst []float32, img *RGB, mean [3]float64) {
+	t := moldTable(mean)
 	w3 := img.W * 3
 	for y := 0; y < img.H; y++ {
 		src := img.Pix[y*w3 : (y+1)*w3]
@@ -46,9 +60,9 @@ func MoldFlipped(dst []float32, img *RGB, mean [3]float64) {
 		for x, j := 0, w3-3; x < w3; x, j = x+3, j-3 {
 			s := src[j : j+3]
 			o := d[x : x+3]
-			o[0] = float32(float64(s[0]) - mean[0])
-			o[1] = float32(float64(s[1]) - mean[1])
-			o[2] = float32(float64(s[2]) - mean[2])
+			o[0] = t[0][s[0]]
+			o[1] = t[1][s[1]]
+			o[2] = t[2][s[2]]
 		}
 	}
 }

@@ -212,11 +212,7 @@ func (r *Resizer) zoomInto(src *RGB, pix []uint8, stride, top, left, h, w int) {
 	dst := struct{ H, W int }{h, w}
 	r.ya.set(src.H, dst.H)
 	r.xa.set(src.W, dst.W)
-	var lo, hi uint8 = 255, 0
-	for _, v := range src.Pix {
-		lo = min(lo, v)
-		hi = max(hi, v)
-	}
+	lo, hi := pixelRange(src.Pix)
 	flo, fhi := float64(lo), float64(hi)
 	sw3 := src.W * 3
 	r.rowA = growF(r.rowA, sw3+3)
@@ -255,9 +251,13 @@ func (r *Resizer) zoomInto(src *RGB, pix []uint8, stride, top, left, h, w int) {
 		for x := range xo0 {
 			o0, o1 := xo0[x], xo1[x]
 			wx0, wx1 := wx0s[x], wx1s[x]
+			// One bounds check per row buffer and pixel instead of six:
+			// o0 and o1 are at most sw3, and both rows hold sw3+3 values.
 			a0, a1 := rowA[o0:o0+3:o0+3], rowA[o1:o1+3:o1+3]
 			b0, b1 := rowB[o0:o0+3:o0+3], rowB[o1:o1+3:o1+3]
 			d := out[3*x : 3*x+3 : 3*x+3]
+			// The products round one by one (explicit conversions forbid
+			// fused multiply-adds) in the order the reference sums them.
 			t0 := float64(a0[0] * wx0)
 			t1 := float64(a0[1] * wx0)
 			t2 := float64(a0[2] * wx0)
@@ -270,11 +270,43 @@ func (r *Resizer) zoomInto(src *RGB, pix []uint8, stride, top, left, h, w int) {
 			t0 += float64(b1[0] * wx1)
 			t1 += float64(b1[1] * wx1)
 			t2 += float64(b1[2] * wx1)
-			d[0] = uint8(min(max(t0, flo), fhi))
-			d[1] = uint8(min(max(t1, flo), fhi))
-			d[2] = uint8(min(max(t2, flo), fhi))
+			d[0] = clampU8(t0, flo, fhi)
+			d[1] = clampU8(t1, flo, fhi)
+			d[2] = clampU8(t2, flo, fhi)
 		}
 	}
+}
+
+// pixelRange returns the smallest and largest value in pix. Photographs
+// usually reach both 0 and 255 early, so the scan stops once they are seen.
+func pixelRange(pix []uint8) (lo, hi uint8) {
+	lo, hi = 255, 0
+	const chunk = 4096
+	for len(pix) > 0 {
+		n := min(chunk, len(pix))
+		for _, v := range pix[:n] {
+			lo = min(lo, v)
+			hi = max(hi, v)
+		}
+		if lo == 0 && hi == 255 {
+			break
+		}
+		pix = pix[n:]
+	}
+	return lo, hi
+}
+
+// clampU8 clips t to [lo, hi] (preserve_range's clip to the input's range)
+// and truncates it as astype(uint8) does. t is never NaN, so plain
+// comparisons do what the NaN-aware builtin min and max do, faster.
+func clampU8(t, lo, hi float64) uint8 {
+	if t < lo {
+		t = lo
+	}
+	if t > hi {
+		t = hi
+	}
+	return uint8(t)
 }
 
 // Apply runs resize_image on src with geometry g (from Plan) and writes the

@@ -80,3 +80,38 @@ func Plan(cfg *config.Config, sp *stage.Plan, batchesPerEpoch int64, optionalInp
 	}
 	return p, nil
 }
+
+// Unfed lists the settings the config gives that the model cannot take,
+// because its train_step lacks the optional input, one sentence each: a
+// stage's rpn_min_proposal_size above 0, and optimizer.weight_decay,
+// momentum or clip_norm set anywhere but the defaults. The model then
+// trains with the value fixed at export, which the user should know.
+func Unfed(cfg *config.Config, optionalInputs []string) []string {
+	declared := map[string]bool{}
+	for _, n := range optionalInputs {
+		declared[n] = true
+	}
+	var out []string
+	if !declared[train.OptRPNMinProposalSize] {
+		for i, sc := range cfg.Stages {
+			if sc.RPNMinProposalSize > 0 {
+				out = append(out, fmt.Sprintf("stages.%d.rpn_min_proposal_size (%s) is %g but the model has no rpn_min_proposal_size input, so proposals are not filtered by size; re-export with a proposal layer that takes it (docs/exporting.md) or set it to 0", i, sc.Name, sc.RPNMinProposalSize))
+			}
+		}
+	}
+	for _, o := range []struct {
+		input, key string
+	}{
+		{train.OptWeightDecay, "optimizer.weight_decay"},
+		{train.OptMomentum, "optimizer.momentum"},
+		{train.OptClipNorm, "optimizer.clip_norm"},
+	} {
+		if declared[o.input] {
+			continue
+		}
+		if src := cfg.Source(o.key); src.Layer != config.LayerDefault {
+			out = append(out, fmt.Sprintf("%s is set (%s) but the model has no %s input: it trains with the value fixed at export", o.key, src, o.input))
+		}
+	}
+	return out
+}
