@@ -126,39 +126,27 @@ func compare(ca, cb *bundle.Checkpoint, k string, e bundle.Entry, d *VarDiff) er
 func values(c *bundle.Checkpoint, k string, e bundle.Entry) ([]float64, error) {
 	switch e.DType {
 	case bundle.Float32:
-		v, err := c.Float32s(k)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out, nil
+		return widen(c.Float32s(k))
 	case bundle.Float64:
 		return c.Float64s(k)
 	case bundle.Int64:
-		v, err := c.Int64s(k)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out, nil
+		return widen(c.Int64s(k))
 	case bundle.Int32:
-		v, err := c.Int32s(k)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out, nil
+		return widen(c.Int32s(k))
 	}
 	return nil, nil
+}
+
+// widen converts a read tensor's values to float64 for comparison.
+func widen[T float32 | int64 | int32](v []T, err error) ([]float64, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out, nil
 }
 
 // Summary counts a diff's changes.

@@ -52,33 +52,38 @@ func groupMultipliers(p *Plan, mult []float32) map[string]float64 {
 	return out
 }
 
+// rowAt is the part every kind of row shares: where in the run it is.
+func rowAt(kind string, info *StepInfo, dryRun bool) metrics.Row {
+	return metrics.Row{
+		Kind:       kind,
+		Time:       time.Now().UTC().Format(time.RFC3339Nano),
+		Step:       info.Step,
+		Stage:      info.Stage.Name,
+		StageIndex: info.StageIndex,
+		StageStep:  info.StageStep,
+		Epoch:      info.Epoch,
+		DryRun:     dryRun,
+	}
+}
+
 // TrainRow builds the metrics row of a step. weights is nil when the
 // runner cannot report weight norms.
 func TrainRow(p *Plan, info *StepInfo, weights []float32, dryRun bool) metrics.Row {
-	r := metrics.Row{
-		Kind:             metrics.KindTrain,
-		Time:             time.Now().UTC().Format(time.RFC3339Nano),
-		Step:             info.Step,
-		Stage:            info.Stage.Name,
-		StageIndex:       info.StageIndex,
-		StageStep:        info.StageStep,
-		Epoch:            info.Epoch,
-		DryRun:           dryRun,
-		LR:               float64(info.Params.LearningRate),
-		Losses:           make(map[string]float64, 5),
-		WeightedLosses:   make(map[string]float64, 5),
-		LossWeights:      make(map[string]float64, 5),
-		TotalLoss:        jsonFloat(info.Result.TotalLoss),
-		GradNorm:         jsonFloat(info.Result.GradNorm),
-		ClipNorm:         float64(info.Params.Optional[OptClipNorm]),
-		NonFinite:        info.NonFinite,
-		GroupGradNorms:   finiteMap(GroupNorms(p, info.Result.VarGradNorms)),
-		GroupUpdateNorms: finiteMap(GroupNorms(p, info.Result.VarUpdateNorms)),
-		GroupWeightNorms: finiteMap(GroupNorms(p, weights)),
-		GroupLRMult:      groupMultipliers(p, info.Params.LRMultipliers),
-		DataWaitSeconds:  info.DataWait.Seconds(),
-		StepSeconds:      info.StepTime.Seconds(),
-	}
+	r := rowAt(metrics.KindTrain, info, dryRun)
+	r.LR = float64(info.Params.LearningRate)
+	r.Losses = make(map[string]float64, 5)
+	r.WeightedLosses = make(map[string]float64, 5)
+	r.LossWeights = make(map[string]float64, 5)
+	r.TotalLoss = jsonFloat(info.Result.TotalLoss)
+	r.GradNorm = jsonFloat(info.Result.GradNorm)
+	r.ClipNorm = float64(info.Params.Optional[OptClipNorm])
+	r.NonFinite = info.NonFinite
+	r.GroupGradNorms = finiteMap(GroupNorms(p, info.Result.VarGradNorms))
+	r.GroupUpdateNorms = finiteMap(GroupNorms(p, info.Result.VarUpdateNorms))
+	r.GroupWeightNorms = finiteMap(GroupNorms(p, weights))
+	r.GroupLRMult = groupMultipliers(p, info.Params.LRMultipliers)
+	r.DataWaitSeconds = info.DataWait.Seconds()
+	r.StepSeconds = info.StepTime.Seconds()
 	for k, n := range graphs.LossNames {
 		w := info.Params.LossWeights[k]
 		r.Losses[n] = jsonFloat(info.Result.Losses[k])
@@ -100,20 +105,11 @@ func TrainRow(p *Plan, info *StepInfo, weights []float32, dryRun bool) metrics.R
 // ValRow builds the metrics row of a validation pass.
 func ValRow(info *StepInfo, dryRun bool) metrics.Row {
 	v := info.Val
-	r := metrics.Row{
-		Kind:           metrics.KindVal,
-		Time:           time.Now().UTC().Format(time.RFC3339Nano),
-		Step:           info.Step,
-		Stage:          info.Stage.Name,
-		StageIndex:     info.StageIndex,
-		StageStep:      info.StageStep,
-		Epoch:          info.Epoch,
-		DryRun:         dryRun,
-		Losses:         make(map[string]float64, 5),
-		WeightedLosses: make(map[string]float64, 5),
-		TotalLoss:      v.TotalLoss,
-		StepSeconds:    v.Duration.Seconds(),
-	}
+	r := rowAt(metrics.KindVal, info, dryRun)
+	r.Losses = make(map[string]float64, 5)
+	r.WeightedLosses = make(map[string]float64, 5)
+	r.TotalLoss = v.TotalLoss
+	r.StepSeconds = v.Duration.Seconds()
 	for k, n := range graphs.LossNames {
 		r.Losses[n] = v.Losses[k]
 		r.WeightedLosses[n] = v.Weighted[k]
@@ -124,18 +120,9 @@ func ValRow(info *StepInfo, dryRun bool) metrics.Row {
 // COCORow builds the metrics row of a COCO evaluation pass.
 func COCORow(info *StepInfo, dryRun bool) metrics.Row {
 	c := info.COCO
-	r := metrics.Row{
-		Kind:        metrics.KindEval,
-		Time:        time.Now().UTC().Format(time.RFC3339Nano),
-		Step:        info.Step,
-		Stage:       info.Stage.Name,
-		StageIndex:  info.StageIndex,
-		StageStep:   info.StageStep,
-		Epoch:       info.Epoch,
-		DryRun:      dryRun,
-		StepSeconds: c.Duration.Seconds(),
-		Eval:        make(map[string]float64, len(c.Stats)),
-	}
+	r := rowAt(metrics.KindEval, info, dryRun)
+	r.StepSeconds = c.Duration.Seconds()
+	r.Eval = make(map[string]float64, len(c.Stats))
 	for k, v := range c.Stats {
 		r.Eval[k] = v
 	}

@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -328,24 +329,36 @@ type levelRank struct {
 func (b *Builder) foldLevel(lv *anchors.Level, g anchors.Box, ga float64) float64 {
 	best := 0.0
 	boxes := b.set.Boxes
-	r0, r1, c0, c1 := window(lv, g)
-	nr := len(lv.HalfH)
-	for r := r0; r < r1; r++ {
-		for c := c0; c < c1; c++ {
-			i := lv.Offset + (r*lv.Cols+c)*nr
-			for k := 0; k < nr; k++ {
-				a := boxes[i+k]
-				v := iou(g, ga, a, area(a))
-				if v > b.anchorMax[i+k] {
-					b.anchorMax[i+k] = v
-				}
-				if v > best {
-					best = v
+	for i := range near(lv, g) {
+		a := boxes[i]
+		v := iou(g, ga, a, area(a))
+		if v > b.anchorMax[i] {
+			b.anchorMax[i] = v
+		}
+		if v > best {
+			best = v
+		}
+	}
+	return best
+}
+
+// near yields the indices of lv's anchors inside window(lv, g): the only
+// ones of the level whose IoU with g can be above 0.
+func near(lv *anchors.Level, g anchors.Box) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		r0, r1, c0, c1 := window(lv, g)
+		nr := len(lv.HalfH)
+		for r := r0; r < r1; r++ {
+			for c := c0; c < c1; c++ {
+				i := lv.Offset + (r*lv.Cols+c)*nr
+				for k := range nr {
+					if !yield(i + k) {
+						return
+					}
 				}
 			}
 		}
 	}
-	return best
 }
 
 // markTies sets every anchor whose IoU with g equals g's best to positive.
@@ -365,17 +378,9 @@ func (b *Builder) markTies(set *anchors.Set, g anchors.Box, best float64, match 
 		if levelBound(lv, ga)*boundSlack < best {
 			continue
 		}
-		r0, r1, c0, c1 := window(lv, g)
-		nr := len(lv.HalfH)
-		for r := r0; r < r1; r++ {
-			for c := c0; c < c1; c++ {
-				i := lv.Offset + (r*lv.Cols+c)*nr
-				for k := 0; k < nr; k++ {
-					an := set.Boxes[i+k]
-					if iou(g, ga, an, area(an)) == best {
-						match[i+k] = 1
-					}
-				}
+		for i := range near(lv, g) {
+			if an := set.Boxes[i]; iou(g, ga, an, area(an)) == best {
+				match[i] = 1
 			}
 		}
 	}
@@ -389,17 +394,9 @@ func (b *Builder) markCrowd(set *anchors.Set, g anchors.Box) {
 		if levelBound(lv, ga)*boundSlack < CrowdIoU {
 			continue
 		}
-		r0, r1, c0, c1 := window(lv, g)
-		nr := len(lv.HalfH)
-		for r := r0; r < r1; r++ {
-			for c := c0; c < c1; c++ {
-				i := lv.Offset + (r*lv.Cols+c)*nr
-				for k := 0; k < nr; k++ {
-					an := set.Boxes[i+k]
-					if !b.crowd[i+k] && iou(g, ga, an, area(an)) >= CrowdIoU {
-						b.crowd[i+k] = true
-					}
-				}
+		for i := range near(lv, g) {
+			if an := set.Boxes[i]; !b.crowd[i] && iou(g, ga, an, area(an)) >= CrowdIoU {
+				b.crowd[i] = true
 			}
 		}
 	}
