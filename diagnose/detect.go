@@ -186,14 +186,15 @@ func values(rows []metrics.Row, f func(*metrics.Row) float64) []float64 {
 	return y
 }
 
-func groupsOf(rows []metrics.Row) []string {
+// GroupNames lists, sorted, every group that appears in rows' per-group
+// multipliers, gradient norms or update norms.
+func GroupNames(rows []metrics.Row) []string {
 	seen := map[string]bool{}
 	for i := range rows {
-		for g := range rows[i].GroupLRMult {
-			seen[g] = true
-		}
-		for g := range rows[i].GroupUpdateNorms {
-			seen[g] = true
+		for _, m := range []map[string]float64{rows[i].GroupLRMult, rows[i].GroupGradNorms, rows[i].GroupUpdateNorms} {
+			for g := range m {
+				seen[g] = true
+			}
 		}
 	}
 	out := make([]string, 0, len(seen))
@@ -232,7 +233,7 @@ func (r *Run) stageLR(s *Stage) float64 {
 // stage's rows.
 func trainedGroups(rows []metrics.Row) []string {
 	var out []string
-	for _, g := range groupsOf(rows) {
+	for _, g := range GroupNames(rows) {
 		n := 0
 		for i := range rows {
 			if rows[i].GroupLRMult[g] > 0 {

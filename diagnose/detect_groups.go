@@ -78,7 +78,7 @@ func stepList(s []int64) string {
 func detectFrozenMoved(r *Run, th Thresholds) []Finding {
 	var out []Finding
 	for _, s := range r.Stages() {
-		for _, g := range groupsOf(s.Train) {
+		for _, g := range GroupNames(s.Train) {
 			var moved []int64
 			var maxU float64
 			for i := range s.Train {
@@ -214,7 +214,7 @@ func detectGroupNotTraining(r *Run, th Thresholds) []Finding {
 			layers = config.ExpandLayers(sc.Layers, r.Config.Groups)
 		}
 		trained := trainedGroups(s.Train)
-		for _, g := range groupsOf(s.Train) {
+		for _, g := range GroupNames(s.Train) {
 			var multPos, zeroUpd, multZero int
 			var gradSum float64
 			for i := range s.Train {

@@ -175,7 +175,7 @@ func makePlots(dir string, r *diagnose.Run) ([]Plot, error) {
 		[]curve{trainCurve(tr, "lr", func(r *metrics.Row) (float64, bool) { return r.LR, true }, false)}, false, nil); err != nil {
 		return nil, err
 	}
-	groups := groupNames(tr)
+	groups := diagnose.GroupNames(tr)
 	gc := []curve{trainCurve(tr, "global", func(r *metrics.Row) (float64, bool) { return r.GradNorm, true }, true),
 		trainCurve(tr, "clip_norm", func(r *metrics.Row) (float64, bool) { return r.ClipNorm, r.ClipNorm > 0 }, true)}
 	for _, g := range groups {
@@ -224,24 +224,6 @@ func makePlots(dir string, r *diagnose.Run) ([]Plot, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func groupNames(rows []metrics.Row) []string {
-	seen := map[string]bool{}
-	for i := range rows {
-		for g := range rows[i].GroupGradNorms {
-			seen[g] = true
-		}
-		for g := range rows[i].GroupUpdateNorms {
-			seen[g] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for g := range seen {
-		out = append(out, g)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // smooth replaces each point by the median of the k around it.
