@@ -12,6 +12,7 @@ import (
 	"github.com/graftrain/graftrain/checkpoints"
 	"github.com/graftrain/graftrain/checkpoints/bundle"
 	"github.com/graftrain/graftrain/config"
+	"github.com/graftrain/graftrain/diagnose"
 	"github.com/graftrain/graftrain/data/batch"
 	"github.com/graftrain/graftrain/graphs"
 	"github.com/graftrain/graftrain/internal/fixtures"
@@ -67,7 +68,9 @@ func matterportManifest(b *testing.B) *graphs.VariablesManifest {
 // BenchmarkLoopStep measures graftrain's own cost per step: plan lookup,
 // LR schedule, multiplier vector hand-off, the non-finite check, metrics
 // row (group norms over the ~700 variables of matterport's ResNet-101
-// Mask R-CNN) written to metrics.jsonl, TensorBoard event, log hook. The
+// Mask R-CNN) written to metrics.jsonl, the live diagnosis (its detectors
+// over the rolling window, every 50 steps by default), TensorBoard event,
+// log hook. The
 // runner does nothing and the batch (2 × 1024² × 3) is reused, so neither
 // model compute nor data loading is counted.
 func BenchmarkLoopStep(b *testing.B) {
@@ -98,6 +101,11 @@ func BenchmarkLoopStep(b *testing.B) {
 	mf := &train.MetricsFile{Path: filepath.Join(dir, MetricsFile)}
 	l.AddHook(train.NonFiniteGuard(func(context.Context) (string, error) { return "", nil }, 5))
 	l.AddHook(mf.Hook())
+	mon, err := diagnose.NewMonitor(cfg.Diagnose)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l.AddHook(train.LiveDiagnosis(mon, false))
 	l.AddHook(tensorBoardHook(dir))
 	l.AddHook(logHook())
 	b.ReportAllocs()
