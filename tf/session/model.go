@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -111,7 +112,7 @@ func Open(ctx context.Context, dir string, o Options) (*Model, error) {
 	m := &Model{Saved: sm, Graph: g, Tags: tags, saved: saved, signatures: map[string]*Signature{}, unresolved: map[string]error{}, log: log}
 	if err := m.init(plan); err != nil {
 		_ = saved.Session.Close()
-		return nil, err
+		return nil, fmt.Errorf("open SavedModel %s: %w", dir, err)
 	}
 	return m, nil
 }
@@ -138,9 +139,8 @@ func (m *Model) init(plan DevicePlan) error {
 	m.TrainingDevice = "/device:CPU:0"
 	if len(gpus) > 0 {
 		m.TrainingDevice = gpus[0]
-	}
-	if len(devices) > 0 && len(gpus) == 0 {
-		m.TrainingDevice = devices[0].Name
+	} else if i := slices.IndexFunc(devices, func(d tf.Device) bool { return d.Type == "CPU" }); i >= 0 {
+		m.TrainingDevice = devices[i].Name
 	}
 	m.log.Info().Str("device", m.TrainingDevice).Str("kind", plan.Kind).Msg("training device")
 

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -66,11 +67,12 @@ func PlanDevice(d config.Device) (DevicePlan, error) {
 	if d.MemoryFraction < 0 || d.MemoryFraction > 1 {
 		errs = append(errs, fmt.Errorf("device.memory_fraction %g: want 0 (TensorFlow's default) up to 1", d.MemoryFraction))
 	}
-	if d.IntraOpThreads < 0 {
-		errs = append(errs, fmt.Errorf("device.intra_op_threads %d: want 0 (TensorFlow chooses) or more", d.IntraOpThreads))
+	// ConfigProto's thread counts are int32; a larger value would wrap.
+	if d.IntraOpThreads < 0 || d.IntraOpThreads > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("device.intra_op_threads %d: want 0 (TensorFlow chooses) or a thread count", d.IntraOpThreads))
 	}
-	if d.InterOpThreads < 0 {
-		errs = append(errs, fmt.Errorf("device.inter_op_threads %d: want 0 (TensorFlow chooses) or more", d.InterOpThreads))
+	if d.InterOpThreads < 0 || d.InterOpThreads > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("device.inter_op_threads %d: want 0 (TensorFlow chooses) or a thread count", d.InterOpThreads))
 	}
 	return p, errors.Join(errs...)
 }

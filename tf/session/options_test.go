@@ -83,6 +83,8 @@ func TestPlanDeviceErrors(t *testing.T) {
 		{config.Device{Kind: "gpu", GPUs: "0,x,0"}, []string{`"x" is not a GPU index`}},
 		{config.Device{Kind: "gpu", GPUs: "0,0"}, []string{"GPU 0 listed twice"}},
 		{config.Device{Kind: "auto", MemoryFraction: 1.5, IntraOpThreads: -1, InterOpThreads: -2}, []string{"memory_fraction 1.5", "intra_op_threads -1", "inter_op_threads -2"}},
+		// ConfigProto holds int32 thread counts: 2^31 would wrap to negative.
+		{config.Device{Kind: "cpu", IntraOpThreads: 1 << 31, InterOpThreads: 1 << 32}, []string{"intra_op_threads 2147483648", "inter_op_threads 4294967296"}},
 	}
 	for _, tt := range tests {
 		_, err := PlanDevice(tt.d)

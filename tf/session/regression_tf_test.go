@@ -30,10 +30,24 @@ func cpuOptions() Options {
 	return Options{Tags: []string{"serve"}, Device: config.Device{Kind: DeviceCPU, SoftPlacement: true}, Logger: zerolog.Nop()}
 }
 
+// autoOptions uses a GPU when the session lists one, growing its memory
+// as needed rather than taking it all for the test process.
+func autoOptions() Options {
+	o := cpuOptions()
+	o.Device.Kind = DeviceAuto
+	o.Device.MemoryGrowth = true
+	return o
+}
+
 func openRegression(t *testing.T) (*Model, string) {
 	t.Helper()
+	return openRegressionWith(t, cpuOptions())
+}
+
+func openRegressionWith(t *testing.T, o Options) (*Model, string) {
+	t.Helper()
 	dir := fixtures.Path(t, "tf2_regression_train")
-	m, err := Open(context.Background(), dir, cpuOptions())
+	m, err := Open(context.Background(), dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,16 +130,22 @@ func TestRegressionOpen(t *testing.T) {
 	}
 }
 
+// Training converges on the CPU and on the device auto picks (the GPU
+// where the session lists one, so a GPU machine trains on it here).
 func TestRegressionTrainConverges(t *testing.T) {
-	m, _ := openRegression(t)
-	first, last := trainSteps(t, m, 300)
-	w, b := variable(t, m, "w"), variable(t, m, "b")
-	t.Logf("loss %g -> %g, w = %g, b = %g", first, last, w, b)
-	if math.Abs(float64(w)-3) > 0.01 || math.Abs(float64(b)-2) > 0.01 {
-		t.Errorf("after 300 steps w, b = %g, %g; want 3, 2", w, b)
-	}
-	if !(last < first/1000) {
-		t.Errorf("loss %g -> %g did not fall by 1000x", first, last)
+	for name, o := range map[string]Options{"cpu": cpuOptions(), "auto": autoOptions()} {
+		t.Run(name, func(t *testing.T) {
+			m, _ := openRegressionWith(t, o)
+			first, last := trainSteps(t, m, 300)
+			w, b := variable(t, m, "w"), variable(t, m, "b")
+			t.Logf("device %s: loss %g -> %g, w = %g, b = %g", m.TrainingDevice, first, last, w, b)
+			if math.Abs(float64(w)-3) > 0.01 || math.Abs(float64(b)-2) > 0.01 {
+				t.Errorf("after 300 steps w, b = %g, %g; want 3, 2", w, b)
+			}
+			if !(last < first/1000) {
+				t.Errorf("loss %g -> %g did not fall by 1000x", first, last)
+			}
+		})
 	}
 }
 
@@ -237,7 +257,9 @@ func sameTensors(t *testing.T, a, b string, skip func(bundle.Entry) bool) {
 
 func TestOpenGPURequiredWithoutGPU(t *testing.T) {
 	dir := fixtures.Path(t, "tf2_regression_train")
-	probe, err := Open(context.Background(), dir, cpuOptions())
+	// The probe must be allowed to see GPUs: a cpu session (device_count
+	// GPU 0) lists none even on a GPU machine.
+	probe, err := Open(context.Background(), dir, autoOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,19 +45,23 @@ type Runner struct {
 }
 
 type cached struct {
+	shape  []int64
 	values []float32
 	t      *tf.Tensor
 }
 
-// tensor returns the cached tensor when v equals its values, else a new one.
+// tensor returns the cached tensor when shape and v equal its own, else a
+// new one. Feeding one tensor to many Run calls is allowed: TF_SessionRun
+// leaves the input tensors to the caller and does not change them.
 func (c *cached) tensor(shape []int64, v []float32) (*tf.Tensor, error) {
-	if c.t != nil && slices.Equal(c.values, v) {
+	if c.t != nil && slices.Equal(c.shape, shape) && slices.Equal(c.values, v) {
 		return c.t, nil
 	}
 	t, err := floatTensor(shape, v)
 	if err != nil {
 		return nil, err
 	}
+	c.shape = append(c.shape[:0], shape...)
 	c.values = append(c.values[:0], v...)
 	c.t = t
 	return t, nil
@@ -150,7 +154,7 @@ func (r *Runner) dataFeeds(sig *Signature, b *batch.Batch, feeds map[tf.Output]*
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		feeds[sig.Inputs[name].Output] = t
-		r.handed += numel(t.Shape()) * 4
+		r.handed += byteSize(t)
 		return nil
 	}
 	for _, f := range []func() error{
@@ -295,6 +299,12 @@ func (r *Runner) Step(ctx context.Context, b *batch.Batch, p train.StepParams) (
 	if res.VarUpdateNorms, err = floatsOf(out[8], nil); err != nil {
 		return res, fmt.Errorf("train_step output %s: %w", graphs.OutputVarUpdateNorms, err)
 	}
+	// The loop indexes these by manifest position: a length other than V
+	// is the model's error, reported here rather than as a panic later.
+	if r.vars > 0 && (len(res.VarGradNorms) != r.vars || len(res.VarUpdateNorms) != r.vars) {
+		return res, fmt.Errorf("train_step outputs %s and %s have %d and %d values, want one per variable (%d)",
+			graphs.OutputVarGradNorms, graphs.OutputVarUpdateNorms, len(res.VarGradNorms), len(res.VarUpdateNorms), r.vars)
+	}
 	if res.Step, err = int64Of(out[9]); err != nil {
 		return res, fmt.Errorf("train_step output %s: %w", graphs.OutputStep, err)
 	}
@@ -330,15 +340,14 @@ func (r *Runner) Eval(ctx context.Context, b *batch.Batch, lossWeights [5]float3
 	}
 	feeds[r.eval.Inputs[graphs.InputLossWeights].Output] = lw
 	// eval_step may declare optional inputs too; they take the values of
-	// the last train step (0 before the first one: no decay, no clipping
-	// effect on losses, no proposal filter).
-	optional := r.lastOptional
-	if optional == nil {
-		optional = map[string]float32{}
-		for _, n := range graphs.OptionalInputs() {
-			optional[n] = 0
-		}
+	// the last train step, and 0 where there is none (before the first
+	// step, or an input train_step lacks): no decay, no clipping effect on
+	// losses, no proposal filter.
+	optional := map[string]float32{}
+	for _, n := range graphs.OptionalInputs() {
+		optional[n] = 0
 	}
+	maps.Copy(optional, r.lastOptional)
 	if err := optionalFeeds(r.eval, optional, feeds); err != nil {
 		return res, fmt.Errorf("eval step: %w", err)
 	}
@@ -396,16 +405,19 @@ func (r *Runner) Predict(ctx context.Context, b *batch.Batch, anchors []float32)
 	feeds[r.predict.Inputs[graphs.InputImage].Output] = img
 	feeds[r.predict.Inputs[graphs.InputImageMeta].Output] = meta
 	feeds[r.predict.Inputs[graphs.InputAnchors].Output] = anch
-	r.handed += int64(len(b.Image)+len(b.ImageMeta)) * 4
+	r.handed += byteSize(img) + byteSize(meta)
 	out, err := r.m.saved.Session.Run(feeds, r.predictFetch, nil)
-	r.collect()
 	if err != nil {
+		r.collect()
 		return res, fmt.Errorf("predict: %w", err)
 	}
 	det, masks := out[0], out[1]
+	// The outputs are C memory too (the masks can be tens of MB a batch).
+	r.handed += byteSize(det) + byteSize(masks)
+	r.collect()
 	ds, ms := det.Shape(), masks.Shape()
-	if len(ds) != 3 || ds[2] != 6 || len(ms) != 5 || ms[1] != ds[1] {
-		return res, fmt.Errorf("predict: detections shape %v and mrcnn_mask shape %v, want [B, N, 6] and [B, N, mh, mw, classes]", ds, ms)
+	if len(ds) != 3 || ds[0] != int64(b.Size) || ds[2] != 6 || len(ms) != 5 || ms[0] != ds[0] || ms[1] != ds[1] {
+		return res, fmt.Errorf("predict: detections shape %v and mrcnn_mask shape %v, want [%d, N, 6] and [%d, N, mh, mw, classes]", ds, ms, b.Size, b.Size)
 	}
 	if res.Detections, err = floatsOf(det, nil); err != nil {
 		return res, fmt.Errorf("predict: detections: %w", err)

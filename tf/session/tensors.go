@@ -26,6 +26,18 @@ func bytesOf[T float32 | int32 | int64 | bool](s []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(zero)))
 }
 
+// byteSize is the size of t's buffer for the fixed-size dtypes fed and
+// fetched here (1 byte for bool, 8 for int64, else 4).
+func byteSize(t *tf.Tensor) int64 {
+	switch t.DataType() {
+	case tf.Bool, tf.Uint8:
+		return numel(t.Shape())
+	case tf.Int64, tf.Double:
+		return numel(t.Shape()) * 8
+	}
+	return numel(t.Shape()) * 4
+}
+
 func numel(shape []int64) int64 {
 	n := int64(1)
 	for _, d := range shape {
@@ -78,7 +90,7 @@ func (s *byteSink) Write(p []byte) (int, error) {
 // returns it; the tensor's contents are read once, without reflection.
 func floatsOf(t *tf.Tensor, dst []float32) ([]float32, error) {
 	if t.DataType() != tf.Float {
-		return nil, fmt.Errorf("tensor is not float32")
+		return nil, fmt.Errorf("tensor has dtype %d (TF_DataType), want float32 (%d)", t.DataType(), tf.Float)
 	}
 	n := int(numel(t.Shape()))
 	if cap(dst) < n {
@@ -112,7 +124,7 @@ func scalarOf(t *tf.Tensor) (float32, error) {
 // int64Of returns the value of an int64 tensor holding one element.
 func int64Of(t *tf.Tensor) (int64, error) {
 	if t.DataType() != tf.Int64 || numel(t.Shape()) != 1 {
-		return 0, fmt.Errorf("want one int64, tensor has shape %v", t.Shape())
+		return 0, fmt.Errorf("want one int64, tensor has dtype %d (TF_DataType) and shape %v", t.DataType(), t.Shape())
 	}
 	var v [1]int64
 	sink := &byteSink{b: bytesOf(v[:])}
