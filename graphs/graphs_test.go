@@ -20,7 +20,8 @@ func TestReadContractAsset(t *testing.T) {
 	s := a.Model.Sizes()
 	// matterport's 1024x1024 pyramid: (256² + 128² + 64² + 32² + 16²) * 3.
 	want := Sizes{"B": 2, "H": 1024, "W": 1024, "A": 261888, "META": 93, "NUM_CLASSES": 81,
-		"RPN_TRAIN_ANCHORS_PER_IMAGE": 256, "MAX_GT_INSTANCES": 100, "MASK_H": 56, "MASK_W": 56}
+		"RPN_TRAIN_ANCHORS_PER_IMAGE": 256, "MAX_GT_INSTANCES": 100, "MASK_H": 56, "MASK_W": 56,
+		"MASK_SHAPE_H": 28, "MASK_SHAPE_W": 28}
 	for k, v := range want {
 		if s[k] != v {
 			t.Errorf("Sizes()[%s] = %d, want %d", k, s[k], v)

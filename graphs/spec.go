@@ -54,6 +54,11 @@ const (
 	DimMaskHeight      = "MASK_H"     // MINI_MASK_SHAPE[0], or H without mini masks
 	DimMaskWidth       = "MASK_W"     // MINI_MASK_SHAPE[1], or W without mini masks
 	DimDetections      = "DETECTIONS" // detections per image; any size
+	// The mask head's output size (matterport's MASK_SHAPE, 28×28 by
+	// default), which predict's masks have; not the training targets'
+	// MINI_MASK_SHAPE.
+	DimHeadMaskHeight = "MASK_SHAPE_H"
+	DimHeadMaskWidth  = "MASK_SHAPE_W"
 )
 
 // Dim is one dimension of a shape rule: a fixed Size, or a symbolic Name.
@@ -245,7 +250,7 @@ func Signatures() []SignatureSpec {
 		Outputs: []TensorSpec{
 			{Key: OutputDetections, DType: "float32", Shape: shape(sym(DimBatch), sym(DimDetections), fixed(6)),
 				Doc: "y1 x1 y2 x2 class score, normalised"},
-			{Key: OutputMasks, DType: "float32", Shape: shape(sym(DimBatch), sym(DimDetections), sym(DimMaskHeight), sym(DimMaskWidth), sym(DimNumClasses)),
+			{Key: OutputMasks, DType: "float32", Shape: shape(sym(DimBatch), sym(DimDetections), sym(DimHeadMaskHeight), sym(DimHeadMaskWidth), sym(DimNumClasses)),
 				Doc: "per detection and class mask probabilities (MASK_SHAPE)"},
 		},
 	}
@@ -271,7 +276,8 @@ func Signature(name string) (SignatureSpec, bool) {
 type Sizes map[string]int64
 
 // Sizes returns the dimensions the model config fixes: B, H, W, META,
-// NUM_CLASSES, RPN_TRAIN_ANCHORS_PER_IMAGE, MAX_GT_INSTANCES, MASK_H/W and,
+// NUM_CLASSES, RPN_TRAIN_ANCHORS_PER_IMAGE, MAX_GT_INSTANCES, MASK_H/W,
+// MASK_SHAPE_H/W (when the asset gives MASK_SHAPE) and,
 // when the anchor settings are complete, A. Unset values are left out.
 func (m ModelConfig) Sizes() Sizes {
 	s := Sizes{}
@@ -297,6 +303,10 @@ func (m ModelConfig) Sizes() Sizes {
 	} else if !m.UseMiniMask && len(m.ImageShape) >= 2 {
 		set(DimMaskHeight, m.ImageShape[0])
 		set(DimMaskWidth, m.ImageShape[1])
+	}
+	if len(m.MaskShape) >= 2 {
+		set(DimHeadMaskHeight, m.MaskShape[0])
+		set(DimHeadMaskWidth, m.MaskShape[1])
 	}
 	set(DimAnchors, m.AnchorCount())
 	return s
