@@ -2,6 +2,7 @@
 
     graftrain-export --tiny --out DIR
     graftrain-export --model-module my_model.py --weights coco.h5 --config cfg.json --out DIR
+    graftrain-export ... --weights mask_rcnn_coco.h5 --skip-mismatch   (another NUM_CLASSES than COCO's)
 
 A model module defines build(config, mode) returning the Keras model of
 matterport's build(mode=...) for mode "training" or "inference", or
@@ -10,8 +11,9 @@ build_models(config) returning (training_model, inference_model).
 
 import os
 
-# matterport-style models are Keras 2 code: make tf.keras mean tf_keras
-# before TensorFlow is imported anywhere.
+# matterport-style models are Keras 2 code: tf.keras must mean tf_keras.
+# The package's __init__, which Python runs before this file, already set
+# this before importing TensorFlow; repeated here for readers of the CLI.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import argparse  # noqa: E402
@@ -28,6 +30,12 @@ def _parser():
     p.add_argument("--tiny", action="store_true", help="export the built-in tiny model (tests, smoke runs)")
     p.add_argument("--model-module", help="Python file defining build(config, mode) or build_models(config)")
     p.add_argument("--weights", help="Keras weights (.h5) to load into the training model, by layer name")
+    p.add_argument(
+        "--skip-mismatch",
+        action="store_true",
+        help="with --weights, skip layers whose weights differ in shape (the class-dependent heads "
+        "when NUM_CLASSES differs from the weights', e.g. COCO's 81)",
+    )
     p.add_argument("--config", help="JSON file of matterport config names (NUM_CLASSES, BATCH_SIZE, IMAGE_SHAPE, ...)")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
     p.add_argument("--train-bn", action="store_true", help="train BatchNorm layers (matterport's TRAIN_BN)")
@@ -70,7 +78,9 @@ def main(argv=None):
                              % args.model_module)
         name = os.path.splitext(os.path.basename(args.model_module))[0]
     if args.weights:
-        training.load_weights(args.weights, by_name=True)
+        # skip_mismatch is Keras 2's by-name option for fine-tuning on
+        # another class count: the heads keep their fresh initialisation.
+        training.load_weights(args.weights, by_name=True, skip_mismatch=args.skip_mismatch)
     export(training, cfg, args.out, optimizer=args.optimizer, inference_model=inference,
            train_bn=args.train_bn or None, model_name=name)
     print("exported %s to %s" % (name, args.out))

@@ -130,7 +130,9 @@ class TrainingModule(tf.Module):
 
         # Manifest order: lr_multipliers[i] belongs to model_variables[i].
         self.model_variables = list(training_model.weights)
-        self._manifest = variables_manifest(training_model)
+        # Kept as JSON text: a dict attribute of a tf.Module is wrapped for
+        # tracking, and the wrapper is not a plain dict to json.dump.
+        self._manifest_json = json.dumps(variables_manifest(training_model))
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="graftrain_step")
 
         # Every optimiser slot exists before export: the SavedModel's saver
@@ -194,12 +196,17 @@ class TrainingModule(tf.Module):
         def scalar(name):
             return tf.TensorSpec([], tf.float32, name=name)
 
+        weights_spec = [tf.TensorSpec([5], tf.float32, name="loss_weights")]
+        optional = [scalar(n) for n in self.optional_inputs()]
         control = [
             scalar("learning_rate"),
             tf.TensorSpec([v], tf.float32, name="lr_multipliers"),
-            tf.TensorSpec([5], tf.float32, name="loss_weights"),
-        ] + [scalar(n) for n in self.optional_inputs()]
-        weights_spec = [tf.TensorSpec([5], tf.float32, name="loss_weights")]
+        ] + weights_spec + optional
+        # eval_step declares the same optional inputs as train_step: the
+        # contract asset lists them for both signatures, and graftrain
+        # refuses a model whose eval_step lacks one. Evaluation reads only
+        # rpn_min_proposal_size.
+        eval_specs = data + weights_spec + optional
 
         # Explicit parameter lists: the SavedModel's input keys are these
         # names (and the TensorSpec names, which match them).
@@ -213,10 +220,9 @@ class TrainingModule(tf.Module):
 
             def eval_step(input_image, input_image_meta, input_rpn_match, input_rpn_bbox,
                           input_gt_class_ids, input_gt_boxes, input_gt_masks, loss_weights,
-                          rpn_min_proposal_size):
+                          weight_decay, momentum, clip_norm, rpn_min_proposal_size):
                 return self._eval_step(dict(locals()))
 
-            eval_specs = data + weights_spec + [scalar("rpn_min_proposal_size")]
         else:
 
             def train_step(input_image, input_image_meta, input_rpn_match, input_rpn_bbox,
@@ -225,10 +231,9 @@ class TrainingModule(tf.Module):
                 return self._train_step(dict(locals()))
 
             def eval_step(input_image, input_image_meta, input_rpn_match, input_rpn_bbox,
-                          input_gt_class_ids, input_gt_boxes, input_gt_masks, loss_weights):
+                          input_gt_class_ids, input_gt_boxes, input_gt_masks, loss_weights,
+                          weight_decay, momentum, clip_norm):
                 return self._eval_step(dict(locals()))
-
-            eval_specs = data + weights_spec
 
         self.train_step = tf.function(train_step, input_signature=data + control, autograph=False)
         self.eval_step = tf.function(eval_step, input_signature=eval_specs, autograph=False)
@@ -286,10 +291,16 @@ class TrainingModule(tf.Module):
             total = weighted + reg
         grads = tape.gradient(total, [v for _, v in trainable])
 
+        grad_norms = [tf.constant(0.0)] * len(self.model_variables)
+        update_norms = [tf.constant(0.0)] * len(self.model_variables)
         active = []
         masked = []
         for (i, v), g in zip(trainable, grads):
             g = tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+            # Every trainable variable's gradient before clipping, frozen
+            # ones included: diagnosis compares frozen groups' gradients
+            # with those of the groups that train.
+            grad_norms[i] = tf.norm(g)
             on = mult[i] > 0
             active.append(on)
             masked.append(tf.where(on, g, tf.zeros_like(g)))
@@ -298,8 +309,6 @@ class TrainingModule(tf.Module):
         # tf.clip_by_global_norm's scale, with clip_norm <= 0 meaning no clipping.
         scale = tf.where(clip > 0, clip / tf.maximum(grad_norm, clip), 1.0)
 
-        grad_norms = [tf.constant(0.0)] * len(self.model_variables)
-        update_norms = [tf.constant(0.0)] * len(self.model_variables)
         for k, ((i, v), g, on) in enumerate(zip(trainable, masked, active)):
             apply = tf.logical_and(on, finite)
             g = g * scale
@@ -321,7 +330,6 @@ class TrainingModule(tf.Module):
                 vv.assign(tf.where(apply, v_new, vv))
                 t.assign(t_new)
             v.assign_add(delta)
-            grad_norms[i] = tf.norm(g)
             update_norms[i] = tf.norm(delta)
         self.step.assign_add(tf.cast(finite, tf.int64))
 
@@ -334,7 +342,7 @@ class TrainingModule(tf.Module):
             step=self.step.read_value(),
             rpn_positive_anchors=tf.reduce_sum(tf.cast(tf.equal(inputs["input_rpn_match"], 1), tf.float32))
             / float(self.config.BATCH_SIZE),
-            update_skipped=1.0 - tf.cast(finite, tf.float32),
+            update_skipped=tf.logical_not(finite),  # bool, as the contract declares it
         )
         out.update(stats)
         return out
@@ -367,7 +375,8 @@ class TrainingModule(tf.Module):
         }
 
     def manifest(self):
-        return self._manifest
+        """The variables manifest, a new plain dict on each call."""
+        return json.loads(self._manifest_json)
 
 
 def _output_model(model, names):
@@ -388,8 +397,14 @@ def export(training_model, config, out_dir, optimizer="sgd", inference_model=Non
       the seven inputs and the five loss layers by name.
     config: an ExportConfig, a dict of matterport names, or a matterport Config.
     inference_model: the model of build(mode="inference") with layers
-      mrcnn_detection and mrcnn_mask, for the predict signature (optional).
+      mrcnn_detection and mrcnn_mask, for the predict signature. Required:
+      graftrain refuses a model without predict and serving_default.
     """
+    if inference_model is None:
+        raise ValueError(
+            "inference_model is required: graftrain needs the predict signature; pass the model of "
+            "matterport's build(mode='inference') built with the same config"
+        )
     if isinstance(config, dict):
         config = ExportConfig.from_dict(config)
     elif not isinstance(config, ExportConfig):
@@ -419,10 +434,9 @@ def export(training_model, config, out_dir, optimizer="sgd", inference_model=Non
             contract.SIGNATURE_TRAIN: module.train_step.get_concrete_function(),
             contract.SIGNATURE_EVAL: module.eval_step.get_concrete_function(),
         }
-        if inference_model is not None:
-            fn = module.predict.get_concrete_function()
-            signatures[contract.SIGNATURE_PREDICT] = fn
-            signatures[contract.SIGNATURE_SERVING] = fn
+        fn = module.predict.get_concrete_function()
+        signatures[contract.SIGNATURE_PREDICT] = fn
+        signatures[contract.SIGNATURE_SERVING] = fn
         tf.saved_model.save(module, out_dir, signatures=signatures)
     return out_dir
 

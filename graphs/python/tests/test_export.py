@@ -80,6 +80,12 @@ def test_signatures_and_assets(exported):
     with open(os.path.join(out, "assets", contract.ASSET_CONTRACT)) as f:
         asset = json.load(f)
     assert asset["model"]["BATCH_SIZE"] == cfg.BATCH_SIZE
+    # graftrain requires every optional input the asset lists on both
+    # train_step and eval_step, and update_skipped as a bool.
+    _, eval_kwargs = loaded.signatures[contract.SIGNATURE_EVAL].structured_input_signature
+    for name in asset["optional_inputs"]:
+        assert name in kwargs and name in eval_kwargs, name
+    assert train.structured_outputs["update_skipped"].dtype == tf.bool
 
 
 def test_losses_fall_and_frozen_variables_stay(exported):
@@ -102,6 +108,13 @@ def test_losses_fall_and_frozen_variables_stay(exported):
     for v, b in zip(frozen, before):
         np.testing.assert_array_equal(v.numpy(), b)
     assert int(out_["step"]) == 30
+    assert not bool(out_["update_skipped"])
+    # Frozen variables report their gradient but no update.
+    grad_norms = out_["var_grad_norms"].numpy()
+    update_norms = out_["var_update_norms"].numpy()
+    assert np.all(update_norms[mult == 0] == 0)
+    assert np.any(grad_norms[mult == 0] > 0)
+    assert np.any(update_norms[mult == 1] > 0)
 
 
 def test_predict_shapes(exported):
