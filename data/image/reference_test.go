@@ -1,7 +1,6 @@
 package image_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/graftrain/graftrain/data/image"
-	"github.com/graftrain/graftrain/data/reference"
 	"github.com/graftrain/graftrain/internal/npytest"
 )
 
@@ -163,18 +161,7 @@ func TestReferenceResize(t *testing.T) {
 // mode, sizes down to 1 pixel) through the Python reference when Debian's
 // python3 with numpy, scipy and scikit-image is installed.
 func TestReferenceRandom(t *testing.T) {
-	ctx := context.Background()
-	if err := reference.Check(ctx, reference.DefaultPython); err != nil {
-		t.Skip(err)
-	}
-	if testing.Short() {
-		t.Skip("runs the Python reference")
-	}
-	dir := t.TempDir()
-	script := filepath.Join("..", "..", "tools", "reference", "random_cases.py")
-	if _, err := reference.Run(ctx, reference.DefaultPython, script, "image", dir, "--seed", "20261128", "--n", "120"); err != nil {
-		t.Fatal(err)
-	}
+	dir := npytest.RandomCases(t, "image", 20261128, 120)
 	m := loadRefManifest(t, dir)
 	if len(m.Resize) < 60 {
 		t.Fatalf("only %d random cases", len(m.Resize))

@@ -1,7 +1,6 @@
 package rpn_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/graftrain/graftrain/data/anchors"
-	"github.com/graftrain/graftrain/data/reference"
 	"github.com/graftrain/graftrain/data/rpn"
 	"github.com/graftrain/graftrain/internal/npytest"
 )
@@ -210,18 +208,7 @@ func testSampled(t *testing.T, set *anchors.Set, bld *rpn.Builder, train int, c 
 // crowds) on matterport's 1024² anchors through the Python reference when
 // Debian's python3 with numpy is installed.
 func TestReferenceRandom(t *testing.T) {
-	ctx := context.Background()
-	if err := reference.Check(ctx, reference.DefaultPython); err != nil {
-		t.Skip(err)
-	}
-	if testing.Short() {
-		t.Skip("runs the Python reference")
-	}
-	dir := t.TempDir()
-	script := filepath.Join("..", "..", "tools", "reference", "random_cases.py")
-	if _, err := reference.Run(ctx, reference.DefaultPython, script, "rpn", dir, "--seed", "20261128", "--n", "8"); err != nil {
-		t.Fatal(err)
-	}
+	dir := npytest.RandomCases(t, "rpn", 20261128, 8)
 	set, std, cases := loadReference(t, dir)
 	bld, err := rpn.NewBuilder(rpn.Config{TrainAnchors: 256, StdDev: std})
 	if err != nil {

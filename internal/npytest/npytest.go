@@ -5,14 +5,19 @@
 package npytest
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/graftrain/graftrain/data/reference"
+	"github.com/graftrain/graftrain/internal/fixtures"
 )
 
 // Array is one .npy array: its dtype descr (e.g. "<f8"), shape and raw
@@ -201,4 +206,33 @@ func (a *Array) Number(t testing.TB) []float64 {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+// RandomCases runs tools/reference/random_cases.py for kind ("image", "rpn")
+// with seed and n cases into a temporary directory and returns it. It skips
+// the test when Debian's python3 with the reference libraries is missing,
+// or in -short mode.
+func RandomCases(t testing.TB, kind string, seed, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := reference.Check(ctx, reference.DefaultPython); err != nil {
+		t.Skip(err)
+	}
+	if testing.Short() {
+		t.Skip("runs the Python reference")
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, ok := fixtures.Root(wd)
+	if !ok {
+		t.Fatalf("repository root not found above %s", wd)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(root, "tools", "reference", "random_cases.py")
+	if _, err := reference.Run(ctx, reference.DefaultPython, script, kind, dir, "--seed", strconv.Itoa(seed), "--n", strconv.Itoa(n)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
