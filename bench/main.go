@@ -24,26 +24,12 @@ import (
 	"github.com/graftrain/graftrain/data/batch"
 	"github.com/graftrain/graftrain/data/image"
 	"github.com/graftrain/graftrain/data/loader"
-	"github.com/graftrain/graftrain/data/rpn"
 )
 
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
-	}
-}
-
-func geometry(batchSize int) loader.Geometry {
-	return loader.Geometry{
-		BatchSize: batchSize, NumClasses: 81,
-		Resize:         image.ResizeConfig{MinDim: 800, MaxDim: 1024, Mode: image.ModeSquare},
-		Anchors:        anchors.Config{Scales: []float64{32, 64, 128, 256, 512}, Ratios: []float64{0.5, 1, 2}, Strides: []int{4, 8, 16, 32, 64}, AnchorStride: 1},
-		RPN:            rpn.Config{TrainAnchors: 256, StdDev: [4]float64{0.1, 0.1, 0.2, 0.2}},
-		UseMiniMask:    true,
-		MiniMask:       [2]int{56, 56},
-		MeanPixel:      [3]float64{123.7, 116.8, 103.9},
-		MaxGTInstances: 100,
 	}
 }
 
@@ -85,7 +71,7 @@ func run() error {
 		*nImages, synth.Width, synth.Height)
 
 	// Stage table: one Preparer, one goroutine.
-	g := geometry(1)
+	g := synth.COCOGeometry(1)
 	cache, err := anchors.NewCache(g.Anchors)
 	if err != nil {
 		return err
@@ -149,7 +135,7 @@ func run() error {
 			continue
 		}
 		seen[w] = true
-		l, err := loader.New(context.Background(), ds, loader.Options{Geometry: geometry(*batchSize), Seed: 1, Workers: w, Shuffle: true, Augment: true, Prefetch: 4, Cache: cache})
+		l, err := loader.New(context.Background(), ds, loader.Options{Geometry: synth.COCOGeometry(*batchSize), Seed: 1, Workers: w, Shuffle: true, Augment: true, Prefetch: 4, Cache: cache})
 		if err != nil {
 			return err
 		}

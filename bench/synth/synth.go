@@ -12,8 +12,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/graftrain/graftrain/data/anchors"
+	"github.com/graftrain/graftrain/data/image"
 	"github.com/graftrain/graftrain/data/loader"
 	"github.com/graftrain/graftrain/data/mask"
+	"github.com/graftrain/graftrain/data/rpn"
 )
 
 // Height and Width are the benchmark image size (a typical COCO image).
@@ -72,4 +75,21 @@ func Write(dir string, n, instances int, seed uint64) (Dataset, error) {
 		ds = append(ds, ex)
 	}
 	return ds, nil
+}
+
+// COCOGeometry is matterport's COCO training geometry with batchSize
+// images: 1024² square images, 81 classes, pyramid anchors 32–512, 256 RPN
+// targets, 100 instances, 56² mini masks. The benchmarks and the numpy
+// reference (tools/reference/bench.py) all use it.
+func COCOGeometry(batchSize int) loader.Geometry {
+	return loader.Geometry{
+		BatchSize: batchSize, NumClasses: 81,
+		Resize:         image.ResizeConfig{MinDim: 800, MaxDim: 1024, Mode: image.ModeSquare},
+		Anchors:        anchors.Config{Scales: []float64{32, 64, 128, 256, 512}, Ratios: []float64{0.5, 1, 2}, Strides: []int{4, 8, 16, 32, 64}, AnchorStride: 1},
+		RPN:            rpn.Config{TrainAnchors: 256, StdDev: [4]float64{0.1, 0.1, 0.2, 0.2}},
+		UseMiniMask:    true,
+		MiniMask:       [2]int{56, 56},
+		MeanPixel:      [3]float64{123.7, 116.8, 103.9},
+		MaxGTInstances: 100,
+	}
 }

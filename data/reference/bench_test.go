@@ -15,29 +15,13 @@ import (
 	"github.com/graftrain/graftrain/bench/synth"
 	"github.com/graftrain/graftrain/data/anchors"
 	"github.com/graftrain/graftrain/data/batch"
-	"github.com/graftrain/graftrain/data/image"
 	"github.com/graftrain/graftrain/data/loader"
 	"github.com/graftrain/graftrain/data/mask"
 	"github.com/graftrain/graftrain/data/npy"
 	"github.com/graftrain/graftrain/data/reference"
-	"github.com/graftrain/graftrain/data/rpn"
 )
 
 var script = filepath.Join("..", "..", "tools", "reference", "bench.py")
-
-// cocoGeometry is matterport's COCO training geometry, the one bench.py uses.
-func cocoGeometry() loader.Geometry {
-	return loader.Geometry{
-		BatchSize: 1, NumClasses: 81,
-		Resize:         image.ResizeConfig{MinDim: 800, MaxDim: 1024, Mode: image.ModeSquare},
-		Anchors:        anchors.Config{Scales: []float64{32, 64, 128, 256, 512}, Ratios: []float64{0.5, 1, 2}, Strides: []int{4, 8, 16, 32, 64}, AnchorStride: 1},
-		RPN:            rpn.Config{TrainAnchors: 256, StdDev: [4]float64{0.1, 0.1, 0.2, 0.2}},
-		UseMiniMask:    true,
-		MiniMask:       [2]int{56, 56},
-		MeanPixel:      [3]float64{123.7, 116.8, 103.9},
-		MaxGTInstances: 100,
-	}
-}
 
 // samples writes n 640×480 JPEGs with 20 instances each and, for the Python
 // side, their masks as H×W×N bool and class ids as .npy.
@@ -97,7 +81,7 @@ func BenchmarkVersusNumpy(b *testing.B) {
 	const n = 4
 	ds, refs := samples(b, n)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	g := cocoGeometry()
+	g := synth.COCOGeometry(1)
 	cache, err := anchors.NewCache(g.Anchors)
 	if err != nil {
 		b.Fatal(err)

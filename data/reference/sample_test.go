@@ -40,7 +40,7 @@ func TestSampleMatchesReference(t *testing.T) {
 	// A crowd region: it may not be negative-matched and keeps its negative id.
 	ds[0].ClassIDs[2] = -ds[0].ClassIDs[2]
 	refs := writeSamples(t, ds)
-	g := cocoGeometry()
+	g := synth.COCOGeometry(1)
 	cache, err := anchors.NewCache(g.Anchors)
 	if err != nil {
 		t.Fatal(err)
