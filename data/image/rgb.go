@@ -75,22 +75,10 @@ func FromImage(m goimage.Image) *RGB {
 	i := 0
 	switch src := m.(type) {
 	case *goimage.NRGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := src.Pix[(y-b.Min.Y)*src.Stride:]
-			for x := 0; x < b.Dx(); x++ {
-				p[i], p[i+1], p[i+2] = row[4*x], row[4*x+1], row[4*x+2]
-				i += 3
-			}
-		}
+		dropAlpha(p, src.Pix, src.Stride, b.Dy(), b.Dx())
 	case *goimage.RGBA:
 		// image/png returns RGBA only for opaque images: no premultiplication.
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := src.Pix[(y-b.Min.Y)*src.Stride:]
-			for x := 0; x < b.Dx(); x++ {
-				p[i], p[i+1], p[i+2] = row[4*x], row[4*x+1], row[4*x+2]
-				i += 3
-			}
-		}
+		dropAlpha(p, src.Pix, src.Stride, b.Dy(), b.Dx())
 	case *goimage.Gray:
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			row := src.Pix[(y-b.Min.Y)*src.Stride:]
@@ -166,4 +154,17 @@ func cmykToRGB(c, m, y, k uint8) (uint8, uint8, uint8) {
 		return uint8(nk - ((t>>8)+t)>>8)
 	}
 	return f(c), f(m), f(y)
+}
+
+// dropAlpha copies the h×w RGBA-ordered pixels of src (rows stride bytes
+// apart) into the packed RGB buffer dst.
+func dropAlpha(dst, src []uint8, stride, h, w int) {
+	i := 0
+	for y := 0; y < h; y++ {
+		row := src[y*stride:]
+		for x := 0; x < w; x++ {
+			dst[i], dst[i+1], dst[i+2] = row[4*x], row[4*x+1], row[4*x+2]
+			i += 3
+		}
+	}
 }
