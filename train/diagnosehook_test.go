@@ -22,16 +22,13 @@ type stepSeen struct {
 	lr    float32
 }
 
-// plateauLoop trains the stand-in on the shapes config whose first stage
-// barely learns (a learning rate of 1e-7: its loss is flat), with live
-// diagnosis attached, and returns each step's stage and LR and Run's error.
-func plateauLoop(t *testing.T, policy string) ([]stepSeen, error) {
+// liveLoop is the stand-in model training examples/shapes.yaml with sets
+// applied (one data worker, a fresh run directory) under live diagnosis,
+// logging to log.
+func liveLoop(t *testing.T, log zerolog.Logger, sets ...string) *train.Loop {
 	t.Helper()
-	cfg, err := config.Load(config.Sources{File: filepath.Join("..", "examples", "shapes.yaml"), Environ: []string{}, Sets: []string{
-		"run.dir=" + t.TempDir(), "data.workers=1",
-		"stages.0.steps=150", "stages.0.learning_rate=1e-7", "stages.1.steps=50",
-		"diagnose.window=60", "diagnose.patience=30", "diagnose.cooldown=30", "diagnose.factor=0.1", "diagnose.on_plateau=" + policy,
-	}})
+	cfg, err := config.Load(config.Sources{File: filepath.Join("..", "examples", "shapes.yaml"), Environ: []string{},
+		Sets: append([]string{"run.dir=" + t.TempDir(), "data.workers=1"}, sets...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +56,19 @@ func plateauLoop(t *testing.T, policy string) ([]stepSeen, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &train.Loop{Runner: m, Plan: plan, Train: tr, Log: zerolog.Nop()}
+	l := &train.Loop{Runner: m, Plan: plan, Train: tr, Log: log}
 	l.AddHook(train.LiveDiagnosis(mon, true))
+	return l
+}
+
+// plateauLoop trains the stand-in on the shapes config whose first stage
+// barely learns (a learning rate of 1e-7: its loss is flat), with live
+// diagnosis attached, and returns each step's stage and LR and Run's error.
+func plateauLoop(t *testing.T, policy string) ([]stepSeen, error) {
+	t.Helper()
+	l := liveLoop(t, zerolog.Nop(),
+		"stages.0.steps=150", "stages.0.learning_rate=1e-7", "stages.1.steps=50",
+		"diagnose.window=60", "diagnose.patience=30", "diagnose.cooldown=30", "diagnose.factor=0.1", "diagnose.on_plateau="+policy)
 	var seen []stepSeen
 	l.AddHook(train.Hook{Name: "record", Priority: train.PriorityProgress, OnStep: func(ctx context.Context, l *train.Loop, info *train.StepInfo) error {
 		seen = append(seen, stepSeen{info.StageIndex, info.Params.LearningRate})
@@ -132,40 +140,9 @@ func TestLiveDiagnosisStop(t *testing.T) {
 // A healthy run under live diagnosis logs no finding and takes no action,
 // even as its loss flattens at the end (it is converged, not stuck).
 func TestLiveDiagnosisQuietOnHealthyRun(t *testing.T) {
-	cfg, err := config.Load(config.Sources{File: filepath.Join("..", "examples", "shapes.yaml"), Environ: []string{}, Sets: []string{
-		"run.dir=" + t.TempDir(), "data.workers=1", "stages.0.steps=100", "stages.1.steps=100",
-		"diagnose.window=60", "diagnose.patience=0", "diagnose.on_plateau=stop",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	man, err := stage.ReadManifest(cfg.Model.Variables)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := stage.Build(cfg, man)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := standin.New(man, standin.Options{Seed: cfg.Train.Seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, _, err := run.Datasets(context.Background(), cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := run.Plan(cfg, sp, tr.Len(), m.OptionalInputs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mon, err := diagnose.NewMonitor(cfg.Diagnose)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logged bytes.Buffer
-	l := &train.Loop{Runner: m, Plan: plan, Train: tr, Log: zerolog.New(&logged).Level(zerolog.WarnLevel)}
-	l.AddHook(train.LiveDiagnosis(mon, true))
+	l := liveLoop(t, zerolog.New(&logged).Level(zerolog.WarnLevel),
+		"stages.0.steps=100", "stages.1.steps=100", "diagnose.window=60", "diagnose.patience=0", "diagnose.on_plateau=stop")
 	if err := l.Run(context.Background()); err != nil {
 		t.Fatalf("run: %v\nlog:\n%s", err, logged.String())
 	}
