@@ -194,15 +194,11 @@ func FuzzSegmentation(f *testing.F) {
 }
 
 func fixtureDir(tb testing.TB) string {
-	if d := os.Getenv("GRAFTRAIN_FIXTURES"); d != "" {
-		return filepath.Join(d, "coco_val2014_100")
-	}
-	wd, _ := os.Getwd()
-	root, ok := fixtures.Root(wd)
+	dir, ok := fixtures.Dir()
 	if !ok {
 		return ""
 	}
-	return filepath.Join(filepath.Dir(root), "shared", "fixtures", "coco_val2014_100")
+	return filepath.Join(dir, "coco_val2014_100")
 }
 
 // fuzzGT is the fixture's ground truth when present, else a small one, so

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -19,24 +18,8 @@ import (
 	"github.com/graftrain/graftrain/internal/fixtures"
 )
 
-// graftModel returns graft's half_plus_two test SavedModel from the module
-// cache, or skips.
-func graftModel(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/wamuir/graft").Output()
-	dir := strings.TrimSpace(string(out))
-	if err != nil || dir == "" {
-		t.Skipf("graft module not found through go list (%v); run go mod download", err)
-	}
-	p := filepath.Join(dir, "tensorflow", "testdata", "saved_model", "half_plus_two", "00000123")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("graft test model absent: %v", err)
-	}
-	return p
-}
-
 func TestHalfPlusTwoValues(t *testing.T) {
-	c, err := Open(filepath.Join(graftModel(t), "variables", "variables"))
+	c, err := Open(filepath.Join(fixtures.HalfPlusTwo(t), "variables", "variables"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +178,7 @@ func TestMaskRCNNIndex(t *testing.T) {
 // checkpoints again with Writer and expects the very same bytes.
 func TestRewriteMatchesTensorFlow(t *testing.T) {
 	prefixes := map[string]func(testing.TB) string{
-		"half_plus_two": func(t testing.TB) string { return filepath.Join(graftModel(t), "variables", "variables") },
+		"half_plus_two": func(t testing.TB) string { return filepath.Join(fixtures.HalfPlusTwo(t), "variables", "variables") },
 		"regression": func(t testing.TB) string {
 			return filepath.Join(fixtures.Path(t, "tf2_regression_train"), "variables", "variables")
 		},
@@ -450,17 +433,13 @@ func seedIndexes(t testing.TB) [][]byte {
 			out = append(out, b)
 		}
 	}
-	if dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/wamuir/graft").Output(); err == nil {
-		add(filepath.Join(strings.TrimSpace(string(dir)), "tensorflow/testdata/saved_model/half_plus_two/00000123/variables/variables.index"))
+	if dir, err := fixtures.HalfPlusTwoDir(); err == nil {
+		add(filepath.Join(dir, "variables", "variables.index"))
 	}
-	wd, _ := os.Getwd()
-	if root, ok := fixtures.Root(wd); ok {
-		fx := filepath.Join(filepath.Dir(root), "shared", "fixtures")
-		if d := os.Getenv("GRAFTRAIN_FIXTURES"); d != "" {
-			fx = d
+	for _, name := range []string{"tf2_regression_train/variables/variables.index", "tf2_od_maskrcnn_ckpt_index/ckpt-0.index"} {
+		if p, ok := fixtures.Optional(name); ok {
+			add(p)
 		}
-		add(filepath.Join(fx, "tf2_regression_train/variables/variables.index"))
-		add(filepath.Join(fx, "tf2_od_maskrcnn_ckpt_index/ckpt-0.index"))
 	}
 	if len(out) == 0 {
 		t.Skip("no seed index files found")

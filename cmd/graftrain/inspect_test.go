@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,18 +29,8 @@ func runInspect(t *testing.T, args ...string) (string, int, error) {
 	return out.String(), code, err
 }
 
-func halfPlusTwo(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/wamuir/graft").Output()
-	dir := strings.TrimSpace(string(out))
-	if err != nil || dir == "" {
-		t.Skipf("graft module not found through go list (%v)", err)
-	}
-	return filepath.Join(dir, "tensorflow", "testdata", "saved_model", "half_plus_two", "00000123")
-}
-
 func TestInspectHalfPlusTwo(t *testing.T) {
-	dir := halfPlusTwo(t)
+	dir := fixtures.HalfPlusTwo(t)
 	out, code, err := runInspect(t, dir, "--verify")
 	if code != 0 {
 		t.Fatalf("exit %d: %v", code, err)
@@ -190,7 +179,7 @@ func TestInspectErrors(t *testing.T) {
 }
 
 func TestInspectTags(t *testing.T) {
-	dir := halfPlusTwo(t)
+	dir := fixtures.HalfPlusTwo(t)
 	out, code, err := runInspect(t, dir, "--tags", "serve,gpu", "--require-contract")
 	if code != 2 || !strings.Contains(out, "[MISSING]  meta graph [serve,gpu]") || !strings.Contains(err.Error(), "the SavedModel has [serve]") {
 		t.Errorf("exit %d, %v\n%s", code, err, out)

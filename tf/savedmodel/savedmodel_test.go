@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,20 +19,6 @@ import (
 	"github.com/graftrain/graftrain/internal/fixtures"
 )
 
-func graftModel(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/wamuir/graft").Output()
-	dir := strings.TrimSpace(string(out))
-	if err != nil || dir == "" {
-		t.Skipf("graft module not found through go list (%v); run go mod download", err)
-	}
-	p := filepath.Join(dir, "tensorflow", "testdata", "saved_model", "half_plus_two", "00000123")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("graft test model absent: %v", err)
-	}
-	return p
-}
-
 func sigKeys(g *MetaGraph, user bool) []string {
 	var k []string
 	for _, s := range g.Signatures {
@@ -45,7 +30,7 @@ func sigKeys(g *MetaGraph, user bool) []string {
 }
 
 func TestHalfPlusTwo(t *testing.T) {
-	m, err := Load(graftModel(t))
+	m, err := Load(fixtures.HalfPlusTwo(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,18 +398,13 @@ func TestParseTruncated(t *testing.T) {
 
 func seedModels(t testing.TB) [][]byte {
 	var out [][]byte
-	if out2, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/wamuir/graft").Output(); err == nil {
-		if b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out2)), "tensorflow/testdata/saved_model/half_plus_two/00000123/saved_model.pb")); err == nil {
+	if dir, err := fixtures.HalfPlusTwoDir(); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, ProtoFile)); err == nil {
 			out = append(out, b)
 		}
 	}
-	wd, _ := os.Getwd()
-	if root, ok := fixtures.Root(wd); ok {
-		fx := filepath.Join(filepath.Dir(root), "shared", "fixtures")
-		if d := os.Getenv("GRAFTRAIN_FIXTURES"); d != "" {
-			fx = d
-		}
-		if b, err := os.ReadFile(filepath.Join(fx, "tf2_regression_train", ProtoFile)); err == nil {
+	if p, ok := fixtures.Optional(filepath.Join("tf2_regression_train", ProtoFile)); ok {
+		if b, err := os.ReadFile(p); err == nil {
 			out = append(out, b)
 		}
 	}
