@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/graftrain/graftrain/train/metrics"
 )
 
 // The hand-made metrics files in testdata each show one problem that the
@@ -64,6 +66,14 @@ func TestHandMadeHealthyHasNoFindings(t *testing.T) {
 
 func loadTestdata(t *testing.T, name string) *Run {
 	t.Helper()
+	r := NewRun(testdataRows(t, name))
+	r.Dir = name
+	return r
+}
+
+// testdataRows reads the rows of testdata/name.jsonl.
+func testdataRows(t testing.TB, name string) []metrics.Row {
+	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name+".jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +83,5 @@ func loadTestdata(t *testing.T, name string) *Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewRun(rows)
-	r.Dir = name
-	return r
+	return rows
 }

@@ -87,15 +87,7 @@ func FuzzReadRows(f *testing.F) {
 // BenchmarkMonitorObserve is the live diagnosis' cost per training step
 // with the default window (200 steps, a check every 50).
 func BenchmarkMonitorObserve(b *testing.B) {
-	f, err := os.Open(filepath.Join("testdata", "healthy.jsonl"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows, err := ReadRows(f)
-	f.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
+	rows := testdataRows(b, "healthy")
 	m, err := NewMonitor(config.Diagnose{Window: 200, OnPlateau: PolicyWarn, Factor: 0.1, Patience: 500, Cooldown: 200})
 	if err != nil {
 		b.Fatal(err)
@@ -145,15 +137,7 @@ func TestDataCheckUnmatchedObjects(t *testing.T) {
 // BenchmarkDiagnoseLongRun diagnoses a 20,000-step run (rows of the
 // hand-made healthy file repeated).
 func BenchmarkDiagnoseLongRun(b *testing.B) {
-	f, err := os.Open(filepath.Join("testdata", "healthy.jsonl"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows, err := ReadRows(f)
-	f.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
+	rows := testdataRows(b, "healthy")
 	var long []metrics.Row
 	for i := range 20_000 {
 		r := rows[i%len(rows)]
